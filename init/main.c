@@ -1,0 +1,91 @@
+/* sandbox-init: PID 1 of a Kartograph sandbox.  Parse, take the secrets out of
+ * the environment, then run the mode asked for. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "init/config.h"
+#include "init/job.h"
+#include "init/log.h"
+#include "init/supervisor.h"
+
+#define EXIT_BAD_CONFIGURATION 2
+
+static int bad_configuration(const char *reason)
+{
+	char message[640];
+	snprintf(message, sizeof(message), "bad configuration: %s", reason);
+	log_error(message, NULL);
+	return EXIT_BAD_CONFIGURATION;
+}
+
+static int run_job(const struct config *config)
+{
+	struct supervisor supervisor;
+	int error = supervisor_start(&supervisor, config->subreaper);
+	if (error < 0) {
+		log_error("cannot start the supervisor", "{s:s}", "error", strerror(-error));
+		supervisor_stop(&supervisor);
+		return 1;
+	}
+	log_info("sandbox-init starting", "{s:s, s:s, s:i, s:b, s:b}", "version", SI_VERSION, "mode",
+		 "job", "pid", getpid(), "pid1", supervisor.is_pid1, "subreaper", supervisor.subreaper);
+	if (supervisor.subreaper)
+		log_info("became child subreaper", "{s:s}", "reason",
+			 supervisor.is_pid1 ? "--subreaper" : "not PID 1: orphans would escape to another init");
+
+	struct job_options options = {
+		.argv = config->command,
+		.grace_seconds = config->grace_seconds,
+	};
+	int status = job_run(&supervisor, &options);
+	log_info("sandbox-init exiting", "{s:i}", "exit_code", status);
+	supervisor_stop(&supervisor);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct config config;
+	char error[512];
+	int status;
+
+	if (config_parse(argc, argv, &config, error, sizeof(error)) < 0) {
+		config_release(&config);
+		return bad_configuration(error);
+	}
+	if (config.mode == RUN_HELP) {
+		config_print_help();
+		status = 0;
+		goto out;
+	}
+	if (config.mode == RUN_VERSION) {
+		printf("sandbox-init %s\n", SI_VERSION);
+		status = 0;
+		goto out;
+	}
+	if (log_set_level_name(config.log_level) < 0) {
+		snprintf(error, sizeof(error), "--log-level: expected debug, info, warn or error, got \"%s\"",
+			 config.log_level);
+		status = bad_configuration(error);
+		goto out;
+	}
+	if (config_take_secrets(&config, error, sizeof(error)) < 0) {
+		status = bad_configuration(error);
+		goto out;
+	}
+
+	switch (config.mode) {
+	case RUN_JOB:
+		status = run_job(&config);
+		break;
+	default:
+		status = bad_configuration("this build runs job mode only; serve, check-policy and probe "
+					   "arrive with the next parts");
+		break;
+	}
+out:
+	config_release(&config);
+	return status;
+}
