@@ -1,0 +1,120 @@
+"""Runs the real sandbox-init binary the way OpenShell does: as PID 1 of a fresh
+PID and mount namespace (or, for subreaper tests, as a plain child)."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+SANDBOX_INIT = os.environ["SANDBOX_INIT"]
+HELPERS = os.environ["SI_HELPERS"]
+SOURCE_DIR = os.environ["SI_SOURCE_DIR"]
+
+
+def helper(name):
+    return os.path.join(HELPERS, name)
+
+
+def wait_until(predicate, timeout=10.0, interval=0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+class Run:
+    """One sandbox-init process.  pid_namespace=True puts it at PID 1."""
+
+    def __init__(self, args, pid_namespace=True, env=None, pass_fds=(), stdin=subprocess.DEVNULL):
+        self.stderr_file = tempfile.TemporaryFile()
+        self.stdout_file = tempfile.TemporaryFile()
+        prefix = ["unshare", "--pid", "--fork", "--mount-proc"] if pid_namespace else []
+        full_env = dict(os.environ if env is None else env)
+        self.process = subprocess.Popen(
+            prefix + [SANDBOX_INIT] + list(args),
+            stdin=stdin, stdout=self.stdout_file, stderr=self.stderr_file,
+            env=full_env, pass_fds=pass_fds)
+        self.pid_namespace = pid_namespace
+        self._returncode = None
+
+    @property
+    def init_pid(self):
+        """Host pid of sandbox-init itself (unshare's child inside a namespace)."""
+        if not self.pid_namespace:
+            return self.process.pid
+
+        def child():
+            path = f"/proc/{self.process.pid}/task/{self.process.pid}/children"
+            try:
+                with open(path) as f:
+                    words = f.read().split()
+            except FileNotFoundError:
+                return None
+            return int(words[0]) if words else None
+        pid = wait_until(child, timeout=5)
+        if pid is None:
+            raise AssertionError("sandbox-init did not start inside the namespace")
+        return pid
+
+    def send(self, signo):
+        os.kill(self.init_pid, signo)
+
+    def wait(self, timeout=30):
+        try:
+            self._returncode = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"sandbox-init did not exit within {timeout} s; log:\n{self.stderr()}")
+        return self._returncode
+
+    def stdout(self):
+        self.stdout_file.seek(0)
+        return self.stdout_file.read().decode()
+
+    def stderr(self):
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode()
+
+    def logs(self):
+        """Every stderr line parsed as JSON; a line that is not JSON fails the test."""
+        records = []
+        for line in self.stderr().splitlines():
+            record = json.loads(line)
+            assert "level" in record and "msg" in record and "time" in record, line
+            records.append(record)
+        return records
+
+    def log_messages(self):
+        return [record["msg"] for record in self.logs()]
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def run(args, timeout=30, **kwargs):
+    instance = Run(args, **kwargs)
+    instance.wait(timeout)
+    return instance
+
+
+def process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def process_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
