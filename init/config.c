@@ -103,10 +103,11 @@ static int append_pattern(struct config *config, const char *pattern)
 	return 0;
 }
 
-/* SANDBOX_INIT_PASS_ENV is a comma list; the split copy lives as long as the process. */
+/* SANDBOX_INIT_PASS_ENV is a comma list, split in a copy the config owns. */
 static int append_pattern_list(struct config *config, const char *list)
 {
-	char *copy = strdup(list), *cursor = copy, *pattern;
+	free(config->pass_env_list);
+	char *copy = config->pass_env_list = strdup(list), *cursor = copy, *pattern;
 	if (!copy)
 		return -ENOMEM;
 	while ((pattern = strsep(&cursor, ",")))
@@ -451,6 +452,8 @@ void config_release(struct config *config)
 		free(config->jwt_key);
 	}
 	free(config->pass_env);
+	free(config->pass_env_list);
+	config->pass_env_list = NULL;
 	config->auth_token = NULL;
 	config->jwt_key = NULL;
 	config->pass_env = NULL;

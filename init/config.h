@@ -31,6 +31,7 @@ struct config {
 	bool insecure_skip_workload_token;
 	bool allow_exec_writable;
 	const char **pass_env;          /* NULL-terminated patterns */
+	char *pass_env_list;            /* storage for the patterns split from the variable */
 
 	const char *session_id, *tenant_id, *knowledge_graph_id, *user_id;
 

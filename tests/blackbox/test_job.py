@@ -1,5 +1,6 @@
 """Part 1: sandbox-init as a correct PID 1 in job mode, through the real binary."""
 import os
+import re
 import signal
 import tempfile
 import time
@@ -117,11 +118,22 @@ class SignalForwarding(unittest.TestCase):
             self.assertEqual(instance.wait(), 0)
             self.assertEqual(self.receivers(record, "SIGINT"), group)
 
-    def test_signal_sent_right_after_start_is_not_lost(self):
-        # Sent as early as we can see the process: before or after the workload
-        # exists, the signal must reach it (it waits in the signalfd until then).
+    def test_signal_sent_as_soon_as_sandbox_init_blocks_signals_is_not_lost(self):
+        # Sent at the first moment sandbox-init can hold a signal, most likely
+        # before the workload exists: it must wait in the signalfd and reach
+        # the workload once it does.
         instance = Run(["--", "sleep", "30"])
         self.addCleanup(instance.close)
+        pid = instance.init_pid
+
+        def sigterm_blocked():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    blocked = int(re.search(r"SigBlk:\s+([0-9a-f]+)", f.read()).group(1), 16)
+            except (FileNotFoundError, AttributeError):
+                return False
+            return bool(blocked & (1 << (signal.SIGTERM - 1)))
+        self.assertTrue(wait_until(sigterm_blocked, interval=0.0005))
         instance.send(signal.SIGTERM)
         self.assertEqual(instance.wait(timeout=10), 128 + signal.SIGTERM)
 
@@ -146,7 +158,8 @@ class Shutdown(unittest.TestCase):
                           f"{helper('stubborn')} leave-behind {pid_file}; exit 5"],
                          pid_namespace=False, timeout=10)
             self.assertEqual(result.process.returncode, 5)
-            left_behind = int(open(pid_file).read())
+            with open(pid_file) as f:
+                left_behind = int(f.read())
             self.assertFalse(process_exists(left_behind), "descendant survived sandbox-init")
             messages = result.log_messages()
             self.assertIn("terminating remaining processes", messages)

@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 			usleep(1000);
 	}
 	double elapsed = now() - start;
+	free(pids);
 	if (known != count || alive) {
 		fprintf(stderr, "orphan-storm: made %ld of %ld, %ld still not reaped after %.3f s\n", known,
 			count, alive, elapsed);
