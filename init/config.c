@@ -54,6 +54,7 @@ static const struct option_spec option_specs[] = {
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))
 
+__attribute__((format(printf, 3, 4)))
 static int fail(char *error, size_t size, const char *format, ...)
 {
 	va_list args;

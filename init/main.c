@@ -1,11 +1,14 @@
 /* sandbox-init: PID 1 of a Kartograph sandbox.  Parse, take the secrets out of
  * the environment, then run the mode asked for. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "init/config.h"
+#include "init/confinement.h"
 #include "init/job.h"
 #include "init/log.h"
 #include "init/supervisor.h"
@@ -22,11 +25,18 @@ static int bad_configuration(const char *reason)
 
 static int run_job(const struct config *config)
 {
+	struct confinement_plan *plan;
+	char reason[512];
+	int error = confinement_prepare(config, config->session_mode, &plan, reason, sizeof(reason));
+	if (error < 0)
+		return bad_configuration(reason);
+
 	struct supervisor supervisor;
-	int error = supervisor_start(&supervisor, config->subreaper);
+	error = supervisor_start(&supervisor, config->subreaper);
 	if (error < 0) {
 		log_error("cannot start the supervisor", "{s:s}", "error", strerror(-error));
 		supervisor_stop(&supervisor);
+		plan_free(plan);
 		return 1;
 	}
 	log_info("sandbox-init starting", "{s:s, s:s, s:i, s:b, s:b}", "version", SI_VERSION, "mode",
@@ -35,14 +45,40 @@ static int run_job(const struct config *config)
 		log_info("became child subreaper", "{s:s}", "reason",
 			 supervisor.is_pid1 ? "--subreaper" : "not PID 1: orphans would escape to another init");
 
+	confinement_log_receipt(plan);
+
 	struct job_options options = {
 		.argv = config->command,
+		.envp = plan_environment(plan),
+		.confine = confinement_apply,
+		.plan = plan,
 		.grace_seconds = config->grace_seconds,
 	};
 	int status = job_run(&supervisor, &options);
 	log_info("sandbox-init exiting", "{s:i}", "exit_code", status);
 	supervisor_stop(&supervisor);
+	plan_free(plan);
 	return status;
+}
+
+/* Prints the receipt for this kernel; exit 2 when hard_requirement cannot be met. */
+static int run_check_policy(const struct config *config)
+{
+	char reason[512];
+	json_t *receipt = NULL;
+	int error = confinement_check(config, config->session_mode, &receipt, reason, sizeof(reason));
+	if (!receipt)
+		return bad_configuration(reason);
+	char *text = json_dumps(receipt, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text)
+		puts(text);
+	free(text);
+	json_decref(receipt);
+	if (error < 0) {
+		log_error(reason, NULL);
+		return EXIT_BAD_CONFIGURATION;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -80,8 +116,11 @@ int main(int argc, char **argv)
 	case RUN_JOB:
 		status = run_job(&config);
 		break;
+	case RUN_CHECK_POLICY:
+		status = run_check_policy(&config);
+		break;
 	default:
-		status = bad_configuration("this build runs job mode only; serve, check-policy and probe "
+		status = bad_configuration("this build runs job mode and check-policy; serve and probe "
 					   "arrive with the next parts");
 		break;
 	}

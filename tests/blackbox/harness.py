@@ -118,3 +118,41 @@ def process_state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return None
+
+
+_job_policy = None
+
+
+def job_policy():
+    """An OpenShell policy for tests of PID-1 behaviour: the built-in default's
+    paths, plus the test helpers read-only so they may be executed (W^X keeps
+    them from running out of a writable build folder otherwise)."""
+    global _job_policy
+    if _job_policy is None:
+        handle = tempfile.NamedTemporaryFile("w", prefix="si-job-policy-", suffix=".yaml",
+                                             dir="/var/tmp", delete=False)
+        handle.write("version: 1\n"
+                     "filesystem_policy:\n"
+                     "  include_workdir: false\n"
+                     f"  read_only: [/usr, /lib, /lib64, /bin, /sbin, /etc, /proc, /dev/urandom, "
+                     f"{HELPERS}, {SOURCE_DIR}/examples]\n"
+                     "  read_write: [/tmp, /dev/null]\n")
+        handle.close()
+        os.chmod(handle.name, 0o644)
+        import atexit
+        atexit.register(os.unlink, handle.name)
+        _job_policy = handle.name
+    return _job_policy
+
+
+class JobRun(Run):
+    """A Run under job_policy()."""
+
+    def __init__(self, args, **kwargs):
+        super().__init__(["--policy", job_policy()] + list(args), **kwargs)
+
+
+def job_run(args, timeout=30, **kwargs):
+    instance = JobRun(args, **kwargs)
+    instance.wait(timeout)
+    return instance
