@@ -156,3 +156,23 @@ def job_run(args, timeout=30, **kwargs):
     instance = JobRun(args, **kwargs)
     instance.wait(timeout)
     return instance
+
+
+def descendants(root):
+    """Host pids of every live (not zombie) descendant of root, read from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if fields[0] != "Z":
+            parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier and pid not in found}
+        found |= frontier
+    return found
