@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +355,9 @@ int serve_run(const struct config *config)
 	log_info("sandbox-init serving", "{s:s, s:s, s:s?, s:i, s:b, s:b}", "version", SI_VERSION, "listen",
 		 config->listen, "session_id", config->session_id, "pid", getpid(), "pid1",
 		 serve.supervisor.is_pid1, "subreaper", serve.supervisor.subreaper);
+	/* Compiling policies and keys left freed heap behind; a session may idle
+	 * for hours, so give it back now. */
+	malloc_trim(0);
 	if (config->insecure_skip_workload_token)
 		log_warn("finding: workload tokens are not verified (--insecure-skip-workload-token); "
 			 "for local development only", NULL);
