@@ -15,7 +15,9 @@
 
 struct job {
 	struct supervisor *supervisor;
+	const struct job_options *options;
 	pid_t workload;
+	uint64_t started_ms;
 	bool workload_exited;
 	int exit_status;
 	bool draining;              /* SIGTERM sent or workload gone: the grace clock runs */
@@ -70,6 +72,9 @@ static void forward_signal(struct job *job, int signo)
 		result = kill(job->workload, signo);
 	log_info("forwarded signal", "{s:s, s:i, s:b}", "signal", supervisor_signal_name(signo), "pid",
 		 job->workload, "delivered", result == 0);
+	const struct job_observer *observer = &job->options->observer;
+	if (observer->forwarded)
+		observer->forwarded(observer->context, signo, job->workload, result == 0);
 }
 
 static void on_signal(void *context, const struct signalfd_siginfo *info)
@@ -96,6 +101,10 @@ static void on_workload_exit(void *context, pid_t pid, int status)
 			 "signal", supervisor_signal_name(WTERMSIG(status)));
 	else
 		log_info("workload exited", "{s:i, s:i}", "pid", pid, "exit_code", job->exit_status);
+	const struct job_observer *observer = &job->options->observer;
+	if (observer->exited)
+		observer->exited(observer->context, pid, job->options->argv[0], status,
+				 loop_now_ms() - job->started_ms);
 
 	/* Whatever it left behind, in its group or not, is asked to leave now. */
 	if (proc_has_children()) {
@@ -127,7 +136,10 @@ static int spawn_workload(struct job *job, const struct job_options *options)
 	struct proc_spawn_failure failure;
 	int result = proc_spawn(job->supervisor->processes, &request, &job->workload, &failure);
 	if (result == 0) {
+		job->started_ms = loop_now_ms();
 		log_info("spawned workload", "{s:i, s:s}", "pid", job->workload, "command", options->argv[0]);
+		if (options->observer.launched)
+			options->observer.launched(options->observer.context, job->workload, options->argv[0]);
 		return 0;
 	}
 	log_error("cannot start workload", "{s:s, s:s, s:s, s:i}", "command", options->argv[0], "step",
@@ -137,7 +149,8 @@ static int spawn_workload(struct job *job, const struct job_options *options)
 
 int job_run(struct supervisor *supervisor, const struct job_options *options)
 {
-	struct job job = { .supervisor = supervisor, .grace_seconds = options->grace_seconds };
+	struct job job = { .supervisor = supervisor, .options = options,
+			   .grace_seconds = options->grace_seconds };
 
 	int status = spawn_workload(&job, options);
 	if (status != 0)

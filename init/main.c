@@ -7,10 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "health/probe.h"
 #include "init/config.h"
 #include "init/confinement.h"
 #include "init/job.h"
-#include "health/probe.h"
+#include "init/lifecycle.h"
 #include "init/log.h"
 #include "init/serve.h"
 #include "init/supervisor.h"
@@ -27,27 +28,39 @@ static int bad_configuration(const char *reason)
 
 static int run_job(const struct config *config)
 {
-	struct confinement_plan *plan;
-	char reason[512];
-	int error = confinement_prepare(config, config->session_mode, &plan, reason, sizeof(reason));
-	if (error < 0)
-		return bad_configuration(reason);
-
 	struct supervisor supervisor;
-	error = supervisor_start(&supervisor, config->subreaper);
+	struct events *events = NULL;
+	struct confinement_plan *plan = NULL;
+	char reason[512];
+	int status = 1;
+
+	int error = supervisor_start(&supervisor, config->subreaper);
 	if (error < 0) {
 		log_error("cannot start the supervisor", "{s:s}", "error", strerror(-error));
-		supervisor_stop(&supervisor);
-		plan_free(plan);
-		return 1;
+		goto out;
+	}
+	if (lifecycle_open_events(config, supervisor.loop, &events, reason, sizeof(reason)) < 0) {
+		status = bad_configuration(reason);
+		goto out;
 	}
 	log_info("sandbox-init starting", "{s:s, s:s, s:i, s:b, s:b}", "version", SI_VERSION, "mode",
 		 "job", "pid", getpid(), "pid1", supervisor.is_pid1, "subreaper", supervisor.subreaper);
 	if (supervisor.subreaper)
 		log_info("became child subreaper", "{s:s}", "reason",
 			 supervisor.is_pid1 ? "--subreaper" : "not PID 1: orphans would escape to another init");
+	events_supervisor_started(events, "job", getpid(), supervisor.is_pid1, supervisor.subreaper);
 
+	error = confinement_prepare(config, config->session_mode, &plan, reason, sizeof(reason));
+	if (error < 0) {
+		if (error == -EPERM)
+			events_enforcement_finding(events, config->session_mode, reason, NULL, true);
+		status = bad_configuration(reason);
+		events_supervisor_stopping(events, reason, status);
+		goto drain;
+	}
 	confinement_log_receipt(plan);
+	lifecycle_report_plan(events, config->session_mode, plan);
+	lifecycle_watch_orphans(&supervisor, events);
 
 	struct job_options options = {
 		.argv = config->command,
@@ -55,9 +68,15 @@ static int run_job(const struct config *config)
 		.confine = confinement_apply,
 		.plan = plan,
 		.grace_seconds = config->grace_seconds,
+		.observer = lifecycle_job_observer(events),
 	};
-	int status = job_run(&supervisor, &options);
+	status = job_run(&supervisor, &options);
 	log_info("sandbox-init exiting", "{s:i}", "exit_code", status);
+	events_supervisor_stopping(events, "the workload exited", status);
+drain:
+	lifecycle_drain_events(supervisor.loop, events, (uint64_t)config->grace_seconds * 1000);
+out:
+	events_close(events);
 	supervisor_stop(&supervisor);
 	plan_free(plan);
 	return status;

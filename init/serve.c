@@ -15,6 +15,7 @@
 #include "health/http.h"
 #include "health/metrics.h"
 #include "init/confinement.h"
+#include "init/lifecycle.h"
 #include "init/log.h"
 #include "init/supervisor.h"
 #include "turn/turn.h"
@@ -25,6 +26,7 @@
 struct serve {
 	const struct config *config;
 	struct supervisor supervisor;
+	struct events *events;
 	struct confinement_plan *plans[TURN_UI_MODE_COUNT];
 	char *unenforceable[TURN_UI_MODE_COUNT];
 	char **executor_argv;
@@ -102,6 +104,7 @@ static int compile_plans(struct serve *serve, char *reason, size_t size)
 			serve->unenforceable[i] = strdup(reason);
 			log_error("turns of this ui_mode will be refused", "{s:s, s:s}", "ui_mode", ui_mode,
 				  "reason", reason);
+			events_enforcement_finding(serve->events, ui_mode, reason, NULL, true);
 			continue;
 		}
 		if (result < 0)
@@ -110,6 +113,7 @@ static int compile_plans(struct serve *serve, char *reason, size_t size)
 		if (plan_degraded(serve->plans[i]))
 			log_warn("enforcement degraded: best_effort left part of the policy unenforced", "{s:s}",
 				 "ui_mode", ui_mode);
+		lifecycle_report_plan(serve->events, ui_mode, serve->plans[i]);
 	}
 	return 0;
 }
@@ -130,21 +134,26 @@ static enum metrics_turn_outcome outcome_metric(const char *outcome)
 
 static void on_turn_started(void *context, const char *ui_mode, const char *client, int pid)
 {
-	(void)context, (void)ui_mode, (void)client, (void)pid;
+	struct serve *serve = context;
 	metrics_set_turn_in_progress(true);
+	events_process_launched(serve->events, pid, serve->executor_argv[0], "turn executor");
+	events_turn_started(serve->events, ui_mode, client, pid);
 }
 
 static void on_turn_finished(void *context, const char *ui_mode, const char *outcome, double seconds,
-			     size_t bytes)
+			     size_t bytes, int pid, int wait_status)
 {
-	(void)context, (void)ui_mode, (void)bytes;
+	struct serve *serve = context;
+	uint64_t duration_ms = (uint64_t)(seconds * 1000);
 	metrics_turn_finished(outcome_metric(outcome), seconds);
 	metrics_set_turn_in_progress(false);
+	events_process_exited(serve->events, pid, serve->executor_argv[0], wait_status, duration_ms);
+	events_turn_finished(serve->events, ui_mode, outcome, duration_ms, bytes);
 }
 
 static void on_token_refused(void *context, const char *code, const char *client, const char *reason)
 {
-	(void)context;
+	struct serve *serve = context;
 	static const char *const codes[] = { "WORKLOAD_TOKEN_INVALID", "WORKLOAD_TOKEN_SCOPE",
 					     "WORKLOAD_TOKEN_REPLAYED" };
 	static const enum metrics_auth_code metrics[] = { METRICS_AUTH_WORKLOAD_TOKEN_INVALID,
@@ -154,13 +163,24 @@ static void on_token_refused(void *context, const char *code, const char *client
 		if (strcmp(code, codes[i]) == 0)
 			metrics_auth_failure(metrics[i]);
 	log_warn("workload token refused", "{s:s, s:s, s:s}", "code", code, "client", client, "reason", reason);
+	events_auth_failed(serve->events, code, client, reason);
+}
+
+static void on_runtime_auth_failed(void *context, const char *client)
+{
+	struct serve *serve = context;
+	events_auth_failed(serve->events, "RUNTIME_AUTH_REQUIRED", client,
+			   "X-Kartograph-Runtime-Auth missing or wrong");
 }
 
 static void readiness(void *context, json_t *reasons)
 {
 	struct serve *serve = context;
+	char reason[256];
 	if (serve->shutting_down)
 		json_array_append_new(reasons, json_string("shutting down"));
+	if (!events_spool_writable(serve->events, reason, sizeof(reason)))
+		json_array_append_new(reasons, json_sprintf("event spool: %s", reason));
 	for (size_t i = 0; i < TURN_UI_MODE_COUNT; i++)
 		if (serve->unenforceable[i])
 			json_array_append_new(reasons, json_sprintf("ui_mode %s: %s", turn_ui_mode_name_at(i),
@@ -173,6 +193,9 @@ static void refresh_metrics(void *context)
 	struct proc_stats stats;
 	proc_get_stats(serve->supervisor.processes, &stats);
 	metrics_set_processes(stats.spawned, stats.reaped, stats.orphans_reaped);
+	struct events_stats events;
+	events_get_stats(serve->events, &events);
+	metrics_set_events(events.spooled, events.shipped, events.dropped + events.lost);
 }
 
 /* ---- shutdown ---- */
@@ -292,6 +315,7 @@ static int start_http(struct serve *serve, char *reason, size_t size)
 		.session_id = serve->config->session_id,
 		.readiness = readiness,
 		.refresh_metrics = refresh_metrics,
+		.auth_failed = on_runtime_auth_failed,
 		.context = serve,
 	};
 	return http_server_start(&options, &serve->http, reason, size);
@@ -301,6 +325,7 @@ static void release(struct serve *serve)
 {
 	http_server_stop(serve->http);
 	turn_engine_free(serve->turns);
+	events_close(serve->events);
 	if (serve->supervisor.loop) {
 		loop_timer_stop(serve->supervisor.loop, &serve->grace_timer);
 		loop_timer_stop(serve->supervisor.loop, &serve->drain_timer);
@@ -336,8 +361,7 @@ int serve_run(const struct config *config)
 	int status = EXIT_BAD_CONFIGURATION;
 
 	if (check_configuration(config, reason, sizeof(reason)) < 0 ||
-	    parse_executor_argv(config->turn_command_json, &serve.executor_argv, reason, sizeof(reason)) < 0 ||
-	    compile_plans(&serve, reason, sizeof(reason)) < 0) {
+	    parse_executor_argv(config->turn_command_json, &serve.executor_argv, reason, sizeof(reason)) < 0) {
 		status = bad_configuration(reason);
 		goto out;
 	}
@@ -347,20 +371,34 @@ int serve_run(const struct config *config)
 		status = 1;
 		goto out;
 	}
-	metrics_init((double)time(NULL), SI_VERSION);
-	if (start_turn_engine(&serve, reason, sizeof(reason)) < 0 || start_http(&serve, reason, sizeof(reason)) < 0) {
+	if (lifecycle_open_events(config, serve.supervisor.loop, &serve.events, reason, sizeof(reason)) < 0) {
 		status = bad_configuration(reason);
 		goto out;
+	}
+	events_supervisor_started(serve.events, "serve", getpid(), serve.supervisor.is_pid1,
+				  serve.supervisor.subreaper);
+	lifecycle_watch_orphans(&serve.supervisor, serve.events);
+	metrics_init((double)time(NULL), SI_VERSION);
+	if (compile_plans(&serve, reason, sizeof(reason)) < 0 ||
+	    start_turn_engine(&serve, reason, sizeof(reason)) < 0 || start_http(&serve, reason, sizeof(reason)) < 0) {
+		status = bad_configuration(reason);
+		events_supervisor_stopping(serve.events, reason, status);
+		goto drain;
 	}
 	log_info("sandbox-init serving", "{s:s, s:s, s:s?, s:i, s:b, s:b}", "version", SI_VERSION, "listen",
 		 config->listen, "session_id", config->session_id, "pid", getpid(), "pid1",
 		 serve.supervisor.is_pid1, "subreaper", serve.supervisor.subreaper);
+	events_supervisor_ready(serve.events, config->listen);
 	/* Compiling policies and keys left freed heap behind; a session may idle
 	 * for hours, so give it back now. */
 	malloc_trim(0);
-	if (config->insecure_skip_workload_token)
+	if (config->insecure_skip_workload_token) {
 		log_warn("finding: workload tokens are not verified (--insecure-skip-workload-token); "
 			 "for local development only", NULL);
+		events_enforcement_finding(serve.events, NULL,
+					   "workload tokens are not verified (--insecure-skip-workload-token)",
+					   NULL, false);
+	}
 
 	serve.supervisor.on_signal = on_signal;
 	serve.supervisor.context = &serve;
@@ -368,6 +406,11 @@ int serve_run(const struct config *config)
 	end_descendants(&serve);
 	status = error < 0 ? 1 : 0;
 	log_info("sandbox-init exiting", "{s:i}", "exit_code", status);
+	events_supervisor_stopping(serve.events, "shutdown requested", status);
+drain:
+	http_server_stop(serve.http);
+	serve.http = NULL;
+	lifecycle_drain_events(serve.supervisor.loop, serve.events, (uint64_t)config->grace_seconds * 1000);
 out:
 	release(&serve);
 	return status;

@@ -59,6 +59,8 @@ static void reap(struct supervisor *supervisor)
 		proc_get_stats(supervisor->processes, &stats);
 		log_info("reaped orphans", "{s:I, s:I}", "count", (json_int_t)orphans, "total",
 			 (json_int_t)stats.orphans_reaped);
+		if (supervisor->on_orphans)
+			supervisor->on_orphans(supervisor->orphans_context, orphans, stats.orphans_reaped);
 	}
 	if (more)
 		loop_timer_start(supervisor->loop, &supervisor->reap_again, 0,

@@ -5,6 +5,7 @@
 #define SANDBOX_INIT_SUPERVISOR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/signalfd.h>
 
 #include "init/loop.h"
@@ -16,6 +17,8 @@ struct supervisor;
 typedef void (*supervisor_signal_handler)(void *context, const struct signalfd_siginfo *info);
 /* Called after each round of reaping, so a mode can tell whether it is done. */
 typedef void (*supervisor_reaped_handler)(void *context);
+/* Orphans (processes nobody spawned through the table) reaped in one round. */
+typedef void (*supervisor_orphans_handler)(void *context, uint64_t count, uint64_t total);
 
 struct supervisor {
 	struct loop *loop;
@@ -27,6 +30,8 @@ struct supervisor {
 	supervisor_signal_handler on_signal;
 	supervisor_reaped_handler on_reaped;
 	void *context;
+	supervisor_orphans_handler on_orphans;  /* with its own context: events outlive modes */
+	void *orphans_context;
 };
 
 /* Blocks signals, opens the signalfd, makes us non-dumpable and (when not PID

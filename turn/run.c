@@ -264,7 +264,7 @@ static void finish_if_done(struct turn *turn)
 		 (json_int_t)turn->bytes_relayed);
 	if (engine->options.observer.turn_finished)
 		engine->options.observer.turn_finished(engine->options.observer.context, mode, turn->outcome,
-						       seconds, turn->bytes_relayed);
+						       seconds, turn->bytes_relayed, turn->pid, turn->wait_status);
 	engine->current = NULL;
 	if (!turn->cancelled && turn->output.finished)
 		turn->output.finished(turn->output.context);

@@ -27,7 +27,7 @@ struct turn_observer {
 	void (*auth_failed)(void *context, const char *code, const char *client, const char *reason);
 	void (*turn_started)(void *context, const char *ui_mode, const char *client, int pid);
 	void (*turn_finished)(void *context, const char *ui_mode, const char *outcome, double seconds,
-			      size_t bytes);
+			      size_t bytes, int pid, int wait_status);
 	void *context;
 };
 

@@ -34,6 +34,10 @@ class Run:
         self.stdout_file = tempfile.TemporaryFile()
         prefix = ["unshare", "--pid", "--fork", "--mount-proc"] if pid_namespace else []
         full_env = dict(os.environ if env is None else env)
+        # Each run its own event spool: the spool admits one supervisor at a time.
+        if "--events-spool" not in args and "SANDBOX_INIT_EVENTS_SPOOL" not in full_env:
+            self.spool_parent = tempfile.mkdtemp(prefix="si-spool-", dir="/var/tmp")
+            full_env["SANDBOX_INIT_EVENTS_SPOOL"] = os.path.join(self.spool_parent, "events")
         self.process = subprocess.Popen(
             prefix + [SANDBOX_INIT] + list(args),
             stdin=stdin, stdout=self.stdout_file, stderr=self.stderr_file,
@@ -96,11 +100,19 @@ class Run:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if getattr(self, "spool_parent", None):
+            import shutil
+            shutil.rmtree(self.spool_parent, ignore_errors=True)
 
 
 def run(args, timeout=30, **kwargs):
     instance = Run(args, **kwargs)
-    instance.wait(timeout)
+    try:
+        instance.wait(timeout)
+    finally:
+        if instance.process.poll() is not None and getattr(instance, "spool_parent", None):
+            import shutil
+            shutil.rmtree(instance.spool_parent, ignore_errors=True)
     return instance
 
 
@@ -154,7 +166,12 @@ class JobRun(Run):
 
 def job_run(args, timeout=30, **kwargs):
     instance = JobRun(args, **kwargs)
-    instance.wait(timeout)
+    try:
+        instance.wait(timeout)
+    finally:
+        if instance.process.poll() is not None and getattr(instance, "spool_parent", None):
+            import shutil
+            shutil.rmtree(instance.spool_parent, ignore_errors=True)
     return instance
 
 

@@ -285,9 +285,14 @@ class Unprivileged(ConfinedRun, unittest.TestCase):
     seccomp still hold."""
 
     def unprivileged(self, *operation, policy=None):
+        # The spool must be the unprivileged supervisor's own.
+        spool_parent = tempfile.mkdtemp(prefix="si-spool-", dir="/var/tmp")
+        os.chown(spool_parent, NOBODY, NOBODY)
+        self.addCleanup(shutil.rmtree, spool_parent, True)
+        sandbox_args = self.sandbox_args(policy)
+        sandbox_args[sandbox_args.index("--events-spool") + 1] = os.path.join(spool_parent, "events")
         args = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-                os.environ["SANDBOX_INIT"]] + self.sandbox_args(policy) + ["--", self.layout.escape,
-                                                                           *operation]
+                os.environ["SANDBOX_INIT"]] + sandbox_args + ["--", self.layout.escape, *operation]
         # A sanitizer build's LeakSanitizer needs ptrace of its own threads,
         # which a non-dumpable process without CAP_SYS_PTRACE is denied.
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
@@ -339,9 +344,12 @@ class Enforcement(ConfinedRun, unittest.TestCase):
         result = run(self.sandbox_args(policy) + ["--", "/bin/touch", marker])
         self.assertEqual(result.process.returncode, 2)
         self.assertFalse(os.path.exists(marker))
-        lines = result.stderr().splitlines()
-        self.assertEqual(len(lines), 1)
-        self.assertIn("/nonexistent-for-test", lines[0])
+        errors = [r["msg"] for r in result.logs() if r["level"] == "error" and r["msg"] != "event"]
+        self.assertEqual(len(errors), 1)
+        self.assertIn("/nonexistent-for-test", errors[0])
+        findings = [r["event"] for r in result.logs() if r["msg"] == "event" and r["event"]["class_uid"] == 2004]
+        self.assertEqual(len(findings), 1)
+        self.assertEqual(findings[0]["severity_id"], 4)
 
     def test_best_effort_with_a_missing_path_runs_and_records_the_skip(self):
         policy = self.layout.sandbox_policy("soft-missing.yaml",
