@@ -313,8 +313,11 @@ class Turns(ServeCase):
                                    [r["msg"] for r in self.server.logs()], timeout=5))
 
     def test_executor_never_sees_the_token_or_key_in_environment_or_argv(self):
-        status, lines = self.server.turn(turn_body("env"))
+        body = turn_body("env")
+        status, lines = self.server.turn(body)
         report = [line for line in lines if line["type"] == "env"][0]
+        self.assertIn("argv", report)
+        self.assertNotIn(body["workload_token"], json.dumps(report))
         for name in report["names"]:
             self.assertNotIn("TOKEN", name)
             self.assertNotIn("SIGNING_KEY", name)
