@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "health/http.h"
+#include "health/metrics.h"
 #include "health/probe.h"
 #include "init/config.h"
 #include "init/confinement.h"
@@ -26,11 +29,97 @@ static int bad_configuration(const char *reason)
 	return EXIT_BAD_CONFIGURATION;
 }
 
+/* Job mode serves /health, /healthz, /readyz and /metrics only when --listen
+ * is given (no turns). */
+struct job_health {
+	struct supervisor *supervisor;
+	struct events *events;
+};
+
+static void job_readiness(void *context, json_t *reasons)
+{
+	struct job_health *health = context;
+	char reason[256];
+	if (!events_spool_writable(health->events, reason, sizeof(reason)))
+		json_array_append_new(reasons, json_sprintf("event spool: %s", reason));
+}
+
+static void job_refresh_metrics(void *context)
+{
+	struct job_health *health = context;
+	struct proc_stats processes;
+	struct events_stats events;
+	proc_get_stats(health->supervisor->processes, &processes);
+	metrics_set_processes(processes.spawned, processes.reaped, processes.orphans_reaped);
+	events_get_stats(health->events, &events);
+	metrics_set_events(events.spooled, events.shipped, events.dropped + events.lost);
+}
+
+static int start_job_health(const struct config *config, struct job_health *health, struct http_server **http,
+			    char *reason, size_t reason_size)
+{
+	metrics_init((double)time(NULL), SI_VERSION);
+	struct http_server_options options = {
+		.loop = health->supervisor->loop,
+		.listen = config->listen,
+		.workspace = config->workspace,
+		.session_id = config->session_id,
+		.readiness = job_readiness,
+		.refresh_metrics = job_refresh_metrics,
+		.context = health,
+	};
+	return http_server_start(&options, http, reason, reason_size);
+}
+
+/* Compiles the plan, serves health when asked, runs the workload; returns
+ * the status to exit with. */
+static int run_confined_job(const struct config *config, struct supervisor *supervisor, struct events *events)
+{
+	struct confinement_plan *plan = NULL;
+	struct http_server *http = NULL;
+	struct job_health health = { .supervisor = supervisor, .events = events };
+	struct job_options options;
+	char reason[512];
+	int status;
+
+	int error = confinement_prepare(config, config->session_mode, &plan, reason, sizeof(reason));
+	if (error < 0) {
+		if (error == -EPERM)
+			events_enforcement_finding(events, config->session_mode, reason, NULL, true);
+		status = bad_configuration(reason);
+		events_supervisor_stopping(events, reason, status);
+		return status;
+	}
+	confinement_log_receipt(plan);
+	lifecycle_report_plan(events, config->session_mode, plan);
+	lifecycle_watch_orphans(supervisor, events);
+	if (config->listen && start_job_health(config, &health, &http, reason, sizeof(reason)) < 0) {
+		status = bad_configuration(reason);
+		events_supervisor_stopping(events, reason, status);
+		goto out;
+	}
+
+	options = (struct job_options){
+		.argv = config->command,
+		.envp = plan_environment(plan),
+		.confine = confinement_apply,
+		.plan = plan,
+		.grace_seconds = config->grace_seconds,
+		.observer = lifecycle_job_observer(events),
+	};
+	status = job_run(supervisor, &options);
+	log_info("sandbox-init exiting", "{s:i}", "exit_code", status);
+	events_supervisor_stopping(events, "the workload exited", status);
+out:
+	http_server_stop(http);
+	plan_free(plan);
+	return status;
+}
+
 static int run_job(const struct config *config)
 {
 	struct supervisor supervisor;
 	struct events *events = NULL;
-	struct confinement_plan *plan = NULL;
 	char reason[512];
 	int status = 1;
 
@@ -50,35 +139,11 @@ static int run_job(const struct config *config)
 			 supervisor.is_pid1 ? "--subreaper" : "not PID 1: orphans would escape to another init");
 	events_supervisor_started(events, "job", getpid(), supervisor.is_pid1, supervisor.subreaper);
 
-	error = confinement_prepare(config, config->session_mode, &plan, reason, sizeof(reason));
-	if (error < 0) {
-		if (error == -EPERM)
-			events_enforcement_finding(events, config->session_mode, reason, NULL, true);
-		status = bad_configuration(reason);
-		events_supervisor_stopping(events, reason, status);
-		goto drain;
-	}
-	confinement_log_receipt(plan);
-	lifecycle_report_plan(events, config->session_mode, plan);
-	lifecycle_watch_orphans(&supervisor, events);
-
-	struct job_options options = {
-		.argv = config->command,
-		.envp = plan_environment(plan),
-		.confine = confinement_apply,
-		.plan = plan,
-		.grace_seconds = config->grace_seconds,
-		.observer = lifecycle_job_observer(events),
-	};
-	status = job_run(&supervisor, &options);
-	log_info("sandbox-init exiting", "{s:i}", "exit_code", status);
-	events_supervisor_stopping(events, "the workload exited", status);
-drain:
+	status = run_confined_job(config, &supervisor, events);
 	lifecycle_drain_events(supervisor.loop, events, (uint64_t)config->grace_seconds * 1000);
 out:
 	events_close(events);
 	supervisor_stop(&supervisor);
-	plan_free(plan);
 	return status;
 }
 

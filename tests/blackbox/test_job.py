@@ -212,6 +212,38 @@ class FileDescriptors(unittest.TestCase):
         self.assertEqual(result.stdout().split(), ["0", "1", "2"])
 
 
+class JobHealth(unittest.TestCase):
+    def test_job_serves_health_only_when_listen_is_given(self):
+        import http.client
+        import json
+        import socket
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with tempfile.TemporaryDirectory() as workspace:
+            open(os.path.join(workspace, "knowledge-graph-id"), "w").close()
+            instance = Run(["--listen", f"127.0.0.1:{port}", "--workspace", workspace, "--",
+                            "sleep", "30"])
+            self.addCleanup(instance.close)
+
+            def get(path, method="GET"):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                try:
+                    connection.request(method, path)
+                    response = connection.getresponse()
+                    return response.status, response.read()
+                except OSError:
+                    return None, b""
+                finally:
+                    connection.close()
+            self.assertTrue(wait_until(lambda: get("/healthz")[0] == 200))
+            self.assertEqual(json.loads(get("/health")[1])["status"], "ok")
+            self.assertEqual(get("/readyz")[0], 200)
+            self.assertEqual(get("/v1/turn", "POST")[0], 404)
+            instance.send(signal.SIGTERM)
+            self.assertEqual(instance.wait(), 128 + signal.SIGTERM)
+
+
 class Configuration(unittest.TestCase):
     def test_unknown_flag_exits_2_with_one_line_naming_it(self):
         result = run(["--no-such-flag", "--", "true"])
