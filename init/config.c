@@ -1,4 +1,5 @@
 #include "init/config.h"
+#include "init/config_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,8 +55,7 @@ static const struct option_spec option_specs[] = {
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *error, size_t size, const char *format, ...)
+int config_fail(char *error, size_t size, const char *format, ...)
 {
 	va_list args;
 	va_start(args, format);
@@ -71,7 +71,7 @@ static int parse_seconds(const char *name, const char *text, unsigned minimum, u
 	errno = 0;
 	unsigned long value = strtoul(text, &end, 10);
 	if (errno || end == text || *end || text[0] == '-' || value < minimum || value > maximum)
-		return fail(error, size, "%s: expected whole seconds from %u to %u, got \"%s\"", name,
+		return config_fail(error, size, "%s: expected whole seconds from %u to %u, got \"%s\"", name,
 			    minimum, maximum, text);
 	*out = (unsigned)value;
 	return 0;
@@ -87,7 +87,7 @@ static int parse_boolean(const char *name, const char *text, bool *out, char *er
 	for (size_t i = 0; i < sizeof(falsehoods) / sizeof(falsehoods[0]); i++)
 		if (strcasecmp(text, falsehoods[i]) == 0)
 			return *out = false, 0;
-	return fail(error, size, "%s: expected 1 or 0, got \"%s\"", name, text);
+	return config_fail(error, size, "%s: expected 1 or 0, got \"%s\"", name, text);
 }
 
 static int append_pattern(struct config *config, const char *pattern)
@@ -131,7 +131,7 @@ static int apply_option(struct config *config, int key, const char *value, const
 	case OPT_MODE: config->session_mode = value; return 0;
 	case OPT_ENFORCEMENT:
 		if (strcmp(value, "best_effort") && strcmp(value, "soft") && strcmp(value, "hard_requirement"))
-			return fail(error, size, "%s: expected best_effort, soft or hard_requirement, got \"%s\"",
+			return config_fail(error, size, "%s: expected best_effort, soft or hard_requirement, got \"%s\"",
 				    name, value);
 		config->enforcement = value;
 		return 0;
@@ -155,11 +155,11 @@ static int apply_option(struct config *config, int key, const char *value, const
 		return value ? parse_boolean(name, value, &config->allow_exec_writable, error, size)
 			     : (config->allow_exec_writable = true, 0);
 	case OPT_PASS_ENV:
-		return append_pattern(config, value) < 0 ? fail(error, size, "out of memory") : 0;
+		return append_pattern(config, value) < 0 ? config_fail(error, size, "out of memory") : 0;
 	case OPT_HELP: config->mode = RUN_HELP; return 0;
 	case OPT_VERSION: config->mode = RUN_VERSION; return 0;
 	}
-	return fail(error, size, "internal: unhandled option %d", key);
+	return config_fail(error, size, "internal: unhandled option %d", key);
 }
 
 static const struct option_spec *spec_for_key(int key)
@@ -185,9 +185,9 @@ static int parse_flags(int argc, char **argv, struct config *config, bool *seen,
 	int key;
 	while ((key = getopt_long(argc, argv, "+:v", options, NULL)) != -1) {
 		if (key == '?')
-			return fail(error, size, "unknown option \"%s\" (see --help)", argv[optind - 1]);
+			return config_fail(error, size, "unknown option \"%s\" (see --help)", argv[optind - 1]);
 		if (key == ':')
-			return fail(error, size, "option \"%s\" needs a value", argv[optind - 1]);
+			return config_fail(error, size, "option \"%s\" needs a value", argv[optind - 1]);
 		const struct option_spec *spec = spec_for_key(key);
 		char name[64];
 		snprintf(name, sizeof(name), "--%s", spec->option.name);
@@ -207,7 +207,7 @@ static int apply_environment(struct config *config, const bool *seen, char *erro
 		if (seen[i] || !value)
 			continue;
 		int result = spec->option.val == OPT_PASS_ENV
-				     ? (append_pattern_list(config, value) < 0 ? fail(error, size, "out of memory") : 0)
+				     ? (append_pattern_list(config, value) < 0 ? config_fail(error, size, "out of memory") : 0)
 				     : apply_option(config, spec->option.val, value, spec->variable, error, size);
 		if (result < 0)
 			return result;
@@ -248,10 +248,10 @@ static int parse_subcommand(int argc, char **argv, int index, struct config *con
 	operand += index;
 	if (config->mode == RUN_PROBE) {
 		if (operand != argc - 1)
-			return fail(error, size, "probe: expected exactly one URL");
+			return config_fail(error, size, "probe: expected exactly one URL");
 		config->probe_url = argv[operand];
 	} else if (operand < argc) {
-		return fail(error, size, "%s: unexpected argument \"%s\"", name, argv[operand]);
+		return config_fail(error, size, "%s: unexpected argument \"%s\"", name, argv[operand]);
 	}
 	return 1;
 }
@@ -283,7 +283,7 @@ int config_parse(int argc, char **argv, struct config *config, char *error, size
 
 	if (config->mode == RUN_JOB) {
 		if (operand >= argc)
-			return fail(error, size, "no command given: sandbox-init [OPTIONS] [--] COMMAND [ARG...] "
+			return config_fail(error, size, "no command given: sandbox-init [OPTIONS] [--] COMMAND [ARG...] "
 						 "or sandbox-init serve (see --help)");
 		config->command = &argv[operand];
 	} else if (config->mode == RUN_SERVE && !config->listen) {
@@ -295,169 +295,6 @@ int config_parse(int argc, char **argv, struct config *config, char *error, size
 	config->knowledge_graph_id = getenv("KARTOGRAPH_KNOWLEDGE_GRAPH_ID");
 	config->user_id = getenv("KARTOGRAPH_USER_ID");
 	return 0;
-}
-
-/* ---- secrets ---- */
-
-#define SECRET_FILE_LIMIT (64 * 1024)
-
-static bool is_secret_variable(const char *name, size_t length)
-{
-	static const char *const prefixes[] = { "KARTOGRAPH_RUNTIME_AUTH_TOKEN", "KARTOGRAPH_WORKLOAD_TOKEN" };
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (length >= strlen(prefixes[i]) && strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return memmem(name, length, "SIGNING_KEY", strlen("SIGNING_KEY")) != NULL;
-}
-
-static int read_secret_file(const char *label, const char *path, unsigned char **out, size_t *length,
-			    char *error, size_t size)
-{
-	int result = 0;
-	unsigned char *buffer = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return fail(error, size, "%s: cannot open \"%s\": %s", label, path, strerror(errno));
-
-	buffer = malloc(SECRET_FILE_LIMIT + 1);
-	if (!buffer) {
-		result = fail(error, size, "%s: out of memory", label);
-		goto out;
-	}
-	size_t used = 0;
-	for (;;) {
-		ssize_t got = read(fd, buffer + used, SECRET_FILE_LIMIT + 1 - used);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			result = fail(error, size, "%s: cannot read \"%s\": %s", label, path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		used += (size_t)got;
-		if (used > SECRET_FILE_LIMIT) {
-			result = fail(error, size, "%s: \"%s\" is larger than %d bytes", label, path, SECRET_FILE_LIMIT);
-			goto out;
-		}
-	}
-	buffer[used] = '\0';
-	*out = buffer;
-	*length = used;
-	buffer = NULL;
-out:
-	if (buffer) {
-		explicit_bzero(buffer, SECRET_FILE_LIMIT + 1);
-		free(buffer);
-	}
-	close(fd);
-	return result;
-}
-
-/* Tokens arrive from files written by `echo`; the compare ignores surrounding
- * white space, so strip it once here. */
-static void trim_in_place(char *text)
-{
-	size_t length = strlen(text);
-	while (length > 0 && strchr(" \t\r\n", text[length - 1]))
-		text[--length] = '\0';
-	size_t start = strspn(text, " \t\r\n");
-	memmove(text, text + start, length - start + 1);
-}
-
-static int take_auth_token(struct config *config, char *error, size_t size)
-{
-	if (config->auth_token_file) {
-		unsigned char *content;
-		size_t length;
-		int result = read_secret_file("--auth-token-file", config->auth_token_file, &content,
-					      &length, error, size);
-		if (result < 0)
-			return result;
-		if (memchr(content, '\0', length)) {
-			explicit_bzero(content, length);
-			free(content);
-			return fail(error, size, "--auth-token-file: \"%s\" contains a NUL byte",
-				    config->auth_token_file);
-		}
-		config->auth_token = (char *)content;
-	} else if (getenv("KARTOGRAPH_RUNTIME_AUTH_TOKEN")) {
-		config->auth_token = strdup(getenv("KARTOGRAPH_RUNTIME_AUTH_TOKEN"));
-		if (!config->auth_token)
-			return fail(error, size, "out of memory");
-	} else {
-		return 0;
-	}
-	trim_in_place(config->auth_token);
-	if (config->auth_token[0] == '\0')
-		return fail(error, size, "the runtime auth token (%s) is empty",
-			    config->auth_token_file ? "--auth-token-file" : "KARTOGRAPH_RUNTIME_AUTH_TOKEN");
-	return 0;
-}
-
-static int take_jwt_key(struct config *config, char *error, size_t size)
-{
-	if (config->jwt_key_file)
-		return read_secret_file("--jwt-key-file", config->jwt_key_file, &config->jwt_key,
-					&config->jwt_key_length, error, size);
-	const char *value = getenv("KARTOGRAPH_WORKLOAD_TOKEN_SIGNING_KEY");
-	if (!value)
-		return 0;
-	config->jwt_key_length = strlen(value);
-	config->jwt_key = (unsigned char *)strdup(value);
-	return config->jwt_key ? 0 : fail(error, size, "out of memory");
-}
-
-static int scrub_secret_variables(char *error, size_t size)
-{
-	for (;;) {
-		char name[256] = "";
-		for (char **entry = environ; entry && *entry; entry++) {
-			const char *equals = strchr(*entry, '=');
-			size_t length = equals ? (size_t)(equals - *entry) : strlen(*entry);
-			if (is_secret_variable(*entry, length) && length < sizeof(name)) {
-				memcpy(name, *entry, length);
-				name[length] = '\0';
-				break;
-			}
-		}
-		if (!name[0])
-			return 0;
-		if (unsetenv(name) < 0)
-			return fail(error, size, "cannot remove %s from the environment: %s", name,
-				    strerror(errno));
-	}
-}
-
-int config_take_secrets(struct config *config, char *error, size_t size)
-{
-	if (getenv("KARTOGRAPH_WORKLOAD_TOKEN"))
-		return fail(error, size, "KARTOGRAPH_WORKLOAD_TOKEN is set in the environment: the workload "
-					 "JWT travels per turn in the request body, never in an environment; unset it");
-	int result = take_auth_token(config, error, size);
-	if (result == 0)
-		result = take_jwt_key(config, error, size);
-	if (result == 0)
-		result = scrub_secret_variables(error, size);
-	return result;
-}
-
-void config_release(struct config *config)
-{
-	if (config->auth_token) {
-		explicit_bzero(config->auth_token, strlen(config->auth_token));
-		free(config->auth_token);
-	}
-	if (config->jwt_key) {
-		explicit_bzero(config->jwt_key, config->jwt_key_length);
-		free(config->jwt_key);
-	}
-	free(config->pass_env);
-	free(config->pass_env_list);
-	config->pass_env_list = NULL;
-	config->auth_token = NULL;
-	config->jwt_key = NULL;
-	config->pass_env = NULL;
 }
 
 void config_print_help(void)
