@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/tiny_tmpfs.h"
+
 #include "events/spool.h"
 #include "events/spool_internal.h"
 
@@ -1102,7 +1104,6 @@ static void test_stats_count_appends_failures_and_unshipped_records(void **state
 
 /* ---- a real full file system ---- */
 
-#define CHILD_SKIP 77
 #define CHILD_CHECK(condition)                                                              \
 	do {                                                                                 \
 		if (!(condition)) {                                                          \
@@ -1196,56 +1197,14 @@ static const char *fill_and_recover(const char *mount_point)
 	return NULL;
 }
 
-/* In a private mount namespace, so the tmpfs is gone with the child. */
-static void full_disk_child(const char *mount_point, int report)
-{
-	const char *result;
-
-	if (unshare(CLONE_NEWNS) < 0) {
-		dprintf(report, "skipped: unshare(CLONE_NEWNS): %s", strerror(errno));
-		_exit(CHILD_SKIP);
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", mount_point, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
-		dprintf(report, "skipped: mounting a tmpfs: %s", strerror(errno));
-		_exit(CHILD_SKIP);
-	}
-	result = fill_and_recover(mount_point);
-	if (result) {
-		dprintf(report, "%s", result);
-		_exit(1);
-	}
-	_exit(0);
-}
-
 static void test_full_file_system_fails_with_enospc_and_the_spool_stays_consistent(
 	void **state)
 {
 	struct fixture *fixture = *state;
-	char mount_point[128], message[600] = { 0 };
-	int pipe_fds[2], status;
+	char mount_point[128];
 
 	snprintf(mount_point, sizeof(mount_point), "%s/tmpfs", fixture->root);
-	assert_int_equal(mkdir(mount_point, 0700), 0);
-	assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
-	pid_t child = fork();
-	assert_true(child >= 0);
-	if (child == 0) {
-		close(pipe_fds[0]);
-		full_disk_child(mount_point, pipe_fds[1]);
-	}
-	close(pipe_fds[1]);
-	ssize_t got = read(pipe_fds[0], message, sizeof(message) - 1);
-	(void)got;
-	close(pipe_fds[0]);
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == CHILD_SKIP) {
-		print_message("%s\n", message);
-		skip();
-	}
-	if (WEXITSTATUS(status) != 0)
-		fail_msg("in the tmpfs child: %s", message);
+	run_in_tiny_tmpfs(mount_point, "size=64k,mode=0700", fill_and_recover);
 }
 
 #define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
