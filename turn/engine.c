@@ -1,20 +1,13 @@
 /* The turn engine: from a request body to a confined executor whose stdout is
  * relayed line by line, ending with exactly one done line. */
 #include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "init/log.h"
 #include "turn/auth.h"
 #include "turn/jwt.h"
-#include "turn/lines.h"
 #include "turn/replay.h"
 #include "turn/request.h"
 #include "turn/turn.h"

@@ -12,8 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "turn/turn.h"
+
 /* Request bodies above this are answered 413 before they are parsed. */
-#define TURN_MAX_BODY_LENGTH (1024 * 1024)
+#define TURN_MAX_BODY_LENGTH TURN_MAX_BODY
 /* One executor stdout line, without its newline. */
 #define TURN_MAX_LINE_LENGTH (1024 * 1024)
 

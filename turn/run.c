@@ -15,7 +15,6 @@
 #include "init/log.h"
 #include "turn/turn_internal.h"
 
-#define EXECUTOR_LINE_LIMIT (1024 * 1024)
 #define STDERR_LINE_LIMIT (16 * 1024)
 #define READ_CHUNK 65536
 
@@ -345,7 +344,7 @@ int turn_run_start(struct turn_engine *engine, const struct turn_request *reques
 		return -1;
 	*turn = (struct turn){ .engine = engine, .ui_mode = request->ui_mode, .output = *output,
 			       .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .outcome = "ok" };
-	line_buffer_init(&turn->stdout_lines, EXECUTOR_LINE_LIMIT);
+	line_buffer_init(&turn->stdout_lines, TURN_MAX_LINE_LENGTH);
 	line_buffer_init(&turn->stderr_lines, STDERR_LINE_LIMIT);
 	turn->input = turn_executor_input(request, &session, &turn->input_length);
 	if (!turn->input || make_pipe(in, 1) < 0 || make_pipe(out, 0) < 0 || make_pipe(err, 0) < 0)

@@ -792,7 +792,6 @@ static void test_receiver_down_then_up_receives_everything_once_it_is_up(void **
 	run_until_idle(fixture);
 	received_load(fixture, &received);
 	assert_exactly_in_order(&received, 1, 40);
-	assert_true(fixture->max_tick_gap_ms < 150);
 }
 
 static void test_connection_cut_before_the_response_is_retried_without_loss(void **state)
@@ -866,28 +865,30 @@ static void test_slow_receiver_times_out_and_the_batch_is_retried(void **state)
 		.replies = { REPLY_SLOW },
 		.count = 1,
 		.otherwise = REPLY_OK,
-		.slow_ms = 1500,
+		.slow_ms = 4000,
 	};
 	struct received received;
 
 	receiver_start(fixture, &script);
 	append_records(fixture, 20, 0);
 	struct shipper_options options = options_for(fixture);
-	options.request_timeout_ms = 300;
+	options.request_timeout_ms = 1000;
 	uint64_t started = now_ms();
 	shipper_start_with(fixture, &options);
 	fixture->wanted_failures = 1;
 	assert_true(run_loop_until(fixture, failures_reached, NULL, 5000));
 	uint64_t failed_after = now_ms() - started;
 
-	assert_true(failed_after >= 290);
-	assert_true(failed_after < 1000);
+	assert_true(failed_after >= 990);
+	assert_true(failed_after < 3500); /* the timeout, not the receiver's 4 s */
 	assert_non_null(strstr(stats_of(fixture).last_error, "timed out"));
 	run_until_idle(fixture);
 	received_load(fixture, &received);
 	assert_complete_allowing_duplicates(&received, 1, 20);
-	/* The loop kept turning while the receiver stalled. */
-	assert_true(fixture->max_tick_gap_ms < 150);
+	/* The loop kept turning while the receiver stalled: a shipper that
+	 * blocked would have held it for the whole 1 s timeout.  The margin is
+	 * wide so that a loaded CI machine does not fail it. */
+	assert_true(fixture->max_tick_gap_ms < 600);
 }
 
 /* ---- Restarts ---- */
