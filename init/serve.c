@@ -294,6 +294,7 @@ static int start_turn_engine(struct serve *serve, char *reason, size_t size)
 		.user_id = config->user_id,
 		.workspace = config->workspace,
 		.timeout_seconds = config->turn_timeout_seconds,
+		.default_ui_mode = config->session_mode,
 		.observer = { .auth_failed = on_token_refused, .turn_started = on_turn_started,
 			      .turn_finished = on_turn_finished, .context = serve },
 	};

@@ -29,6 +29,13 @@ int turn_engine_new(const struct turn_engine_options *options, struct turn_engin
 		snprintf(error, error_size, "--turn-command: no turn executor given");
 		goto fail;
 	}
+	engine->default_ui_mode = TURN_MODE_INITIAL_SCHEMA_DESIGN;
+	if (options->default_ui_mode &&
+	    turn_ui_mode_parse(options->default_ui_mode, &engine->default_ui_mode) < 0) {
+		snprintf(error, error_size, "--mode: serve takes a ui_mode (initial-schema-design, "
+					    "extraction-jobs or one-off-mutations), not \"%s\"", options->default_ui_mode);
+		goto fail;
+	}
 	if (!options->skip_workload_token) {
 		enum jwt_algorithm algorithm;
 		if (jwt_algorithm_parse(options->jwt_algorithm, &algorithm) < 0) {
@@ -153,6 +160,8 @@ int turn_engine_start(struct turn_engine *engine, const char *body, size_t lengt
 		return refuse(refusal, 413, "REQUEST_TOO_LARGE", "the request body is larger than 1 MiB");
 	if (turn_request_parse(body, length, &request, reason, sizeof(reason)) < 0)
 		return refuse(refusal, 422, "REQUEST_INVALID", reason);
+	if (!request.ui_mode_given)
+		request.ui_mode = engine->default_ui_mode;
 	if (verify_workload_token(engine, &request, client, refusal) < 0)
 		goto out;
 	const char *unenforceable = engine->options.unenforceable[request.ui_mode];

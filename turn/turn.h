@@ -46,6 +46,9 @@ struct turn_engine_options {
 	bool skip_workload_token;            /* --insecure-skip-workload-token */
 	const char *session_id, *tenant_id, *knowledge_graph_id, *user_id, *workspace;
 	unsigned timeout_seconds;
+	/* The ui_mode of a request that names none (serve --mode); NULL:
+	 * initial-schema-design, as the contract says. */
+	const char *default_ui_mode;
 	/* Why a mode's plan could not be compiled under hard_requirement: its
 	 * turns are refused with POLICY_NOT_ENFORCEABLE.  NULL: the mode is fine. */
 	const char *unenforceable[TURN_UI_MODE_COUNT];

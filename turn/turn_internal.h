@@ -14,6 +14,7 @@ struct turn_engine {
 	struct jwt_verifier *verifier;   /* NULL with skip_workload_token */
 	struct replay_cache *replays;
 	struct turn *current;            /* the one turn, or NULL */
+	enum turn_ui_mode default_ui_mode;
 };
 
 struct turn {

@@ -342,6 +342,16 @@ class Turns(ServeCase):
         self.assertTrue(any(r["msg"] == "turn executor stderr" for r in self.server.logs()))
 
 
+class DefaultUiMode(ServeCase):
+    server_options = {"extra": ["--mode", "extraction-jobs"]}
+
+    def test_mode_sets_the_ui_mode_of_requests_that_name_none(self):
+        status, lines = self.server.turn(turn_body("which mode"))
+        self.assertIn({"type": "thinking", "text": "ui_mode extraction-jobs"}, lines)
+        status, lines = self.server.turn(turn_body("which mode", ui_mode="one-off-mutations"))
+        self.assertIn({"type": "thinking", "text": "ui_mode one-off-mutations"}, lines)
+
+
 class Startup(unittest.TestCase):
     def run_serve(self, extra, env_extra=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith("KARTOGRAPH_")}
@@ -365,6 +375,12 @@ class Startup(unittest.TestCase):
         self.assertEqual(run.wait(), 2)
         self.assertIn("--jwt-key-file", run.stderr())
         self.assertNotIn("short", run.stderr().replace("shorter", ""))
+
+    def test_serve_mode_must_be_a_ui_mode(self):
+        run = self.run_serve(["--turn-command", '["/bin/true"]', "--insecure-skip-workload-token",
+                              "--mode", "extraction-job"], {"KARTOGRAPH_RUNTIME_AUTH_TOKEN": "t"})
+        self.assertEqual(run.wait(), 2)
+        self.assertIn("--mode", run.stderr())
 
     def test_bad_turn_command_is_refused(self):
         run = self.run_serve(["--turn-command", '"not an array"', "--insecure-skip-workload-token"],
