@@ -111,9 +111,10 @@ static int child_enter_process_group(bool take_terminal)
 	if (setpgid(0, 0) < 0)
 		return -errno;
 	/* Every signal is still blocked here, so tcsetpgrp() from what is now a
-	 * background group does not stop us with SIGTTOU. */
-	if (take_terminal && isatty(STDIN_FILENO) && tcsetpgrp(STDIN_FILENO, getpid()) < 0)
-		return -errno;
+	 * background group does not stop us with SIGTTOU.  A terminal that is not
+	 * our controlling one (ENOTTY) is no reason to refuse the workload. */
+	if (take_terminal && isatty(STDIN_FILENO))
+		(void)tcsetpgrp(STDIN_FILENO, getpid());
 	return 0;
 }
 

@@ -199,6 +199,19 @@ class Subreaper(unittest.TestCase):
         self.assertTrue(result.logs()[0]["subreaper"])
 
 
+class Terminal(unittest.TestCase):
+    def test_a_terminal_that_is_not_ours_does_not_stop_the_workload(self):
+        import pty
+        master, slave = pty.openpty()
+        try:
+            result = run(["--", "sh", "-c", "test -t 0 && echo on-a-terminal"], stdin=slave)
+        finally:
+            os.close(master)
+            os.close(slave)
+        self.assertEqual(result.process.returncode, 0, result.stderr())
+        self.assertEqual(result.stdout().strip(), "on-a-terminal")
+
+
 class FileDescriptors(unittest.TestCase):
     def test_workload_gets_only_fds_0_to_2(self):
         read_end, write_end = os.pipe()
