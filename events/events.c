@@ -72,10 +72,23 @@ static int open_spool(struct events *events, const struct events_options *option
 	return result;
 }
 
+/* The on-call engineer's first question when the gateway shows nothing. */
+static void on_delivery_changed(void *context, bool delivering, const char *error)
+{
+	(void)context;
+	if (delivering)
+		log_info("events are delivered to the gateway again", NULL);
+	else
+		log_warn("events cannot be delivered to the gateway; they wait in the spool", "{s:s}", "error",
+			 error);
+}
+
 static int start_shipper(struct events *events, const struct events_options *options, char *error,
 			 size_t error_size)
 {
 	struct shipper_options shipping = {
+		.delivery_changed = on_delivery_changed,
+		.context = events,
 		.loop = options->loop,
 		.spool = events->spool,
 		.url = options->url,

@@ -102,6 +102,11 @@ static void attempt_failed(struct shipper *shipper, CURLcode result, long status
 		snprintf(text, size, "HTTP %ld", status);
 	else
 		text_copy_truncated(text, size, detail[0] ? detail : curl_easy_strerror(result));
+	if (!shipper->failing) {
+		shipper->failing = true;
+		if (shipper->delivery_changed)
+			shipper->delivery_changed(shipper->context, false, text);
+	}
 	retry_later(shipper);
 }
 
@@ -119,6 +124,11 @@ static void attempt_succeeded(struct shipper *shipper)
 	shipper->stats.shipped += shipper->batch.records;
 	shipper->stats.batches++;
 	shipper->backoff_ms = shipper->backoff_initial_ms;
+	if (shipper->failing) {
+		shipper->failing = false;
+		if (shipper->delivery_changed)
+			shipper->delivery_changed(shipper->context, true, NULL);
+	}
 	batch_send(shipper);
 }
 
@@ -275,6 +285,8 @@ static void options_apply(struct shipper *shipper, const struct shipper_options 
 		shipper->backoff_initial_ms = shipper->backoff_max_ms;
 	shipper->backoff_ms = shipper->backoff_initial_ms;
 	shipper->random_state = random_seed();
+	shipper->delivery_changed = options->delivery_changed;
+	shipper->context = options->context;
 }
 
 static void shipper_free(struct shipper *shipper)

@@ -25,6 +25,10 @@ struct shipper_options {
 	long request_timeout_ms;      /* 0: 10 s */
 	uint64_t backoff_initial_ms;  /* 0: 200 ms */
 	uint64_t backoff_max_ms;      /* 0: 30 s */
+	/* Told once when delivery starts failing (with the error) and once when
+	 * it works again, so the caller can say so without repeating itself. */
+	void (*delivery_changed)(void *context, bool delivering, const char *error);
+	void *context;
 };
 
 struct shipper_stats {

@@ -51,6 +51,9 @@ struct shipper {
 	uint64_t unreadable_before;
 
 	struct shipper_stats stats;
+	bool failing;               /* since the last failure, no batch was acknowledged */
+	void (*delivery_changed)(void *context, bool delivering, const char *error);
+	void *context;
 };
 
 /* Creates the easy and multi handles and configures them from options; on

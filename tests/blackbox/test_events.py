@@ -76,6 +76,10 @@ class JobEvents(unittest.TestCase):
         self.assertEqual(first.process.returncode, 0)
         self.assertLess(time.monotonic() - started, 10, "the flush is bounded by the grace period")
         self.assertIn("events left in the spool for the next start", first.log_messages())
+        warnings = [r for r in first.logs()
+                    if r["msg"] == "events cannot be delivered to the gateway; they wait in the spool"]
+        self.assertEqual(len(warnings), 1, "said once, however often it retried")
+        self.assertIn("onnect", warnings[0]["error"])
         receiver = Receiver(port=port)
         self.addCleanup(receiver.close)
         second = self.job(["sh", "-c", "exit 0"], url=url)
@@ -94,6 +98,11 @@ class JobEvents(unittest.TestCase):
         self.assertEqual(classes(events)[-1], (6002, 4))
         assert_gap_free(self, events)
         self.assertGreaterEqual(self.receiver.requests, 6)
+        messages = result.log_messages()
+        self.assertEqual(messages.count("events cannot be delivered to the gateway; they wait in the spool"), 1)
+        self.assertEqual(messages.count("events are delivered to the gateway again"), 1)
+        self.assertLess(messages.index("events cannot be delivered to the gateway; they wait in the spool"),
+                        messages.index("events are delivered to the gateway again"))
 
     def test_workload_cannot_delete_or_rewrite_the_spool(self):
         self.job(["sh", "-c", "exit 0"])
